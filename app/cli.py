@@ -1,0 +1,357 @@
+"""The `coverscope` command line: store, imports, curves, comparisons, exports."""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.config import get_settings
+from app.core.db import make_engine, make_session_factory
+from app.core.errors import AppError
+from app.core.schema import current_revision, ensure_schema, head_revision, upgrade
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Coverscope: which problems can a model solve at all, given enough tries?",
+)
+db_app = typer.Typer(no_args_is_help=True, help="Create or upgrade the store's schema.")
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+
+
+class ImportFormat(enum.StrEnum):
+    """File formats `coverscope import` reads."""
+
+    samples = "samples"
+    counts = "counts"
+    math_eval = "math-eval"
+    human_eval = "human-eval"
+    lm_eval = "lm-eval"
+
+
+class ExportFormat(enum.StrEnum):
+    """File formats `coverscope export` writes."""
+
+    jsonl = "jsonl"
+    csv = "csv"
+    parquet = "parquet"
+
+
+def _engine():
+    settings = get_settings()
+    return make_engine(settings.database_url, echo=settings.echo_sql)
+
+
+def _sessions() -> sessionmaker[Session]:
+    """A session factory on a database whose schema is current (an empty one is created)."""
+    engine = _engine()
+    ensure_schema(engine)
+    return make_session_factory(engine)
+
+
+@contextmanager
+def _progress(description: str, total: int | None) -> Iterator[Any]:
+    """A progress bar on stderr (hidden when stderr is not a terminal)."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda advance: progress.advance(task, advance)
+
+
+def _print_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Create the schema, or bring an existing store up to this version's schema."""
+    engine = _engine()
+    before = current_revision(engine)
+    upgrade(engine, revision)
+    after = current_revision(engine)
+    url = engine.url.render_as_string(hide_password=True)
+    if before == after:
+        out.print(f"{url} is already at revision {after}")
+    else:
+        out.print(f"{url}: {before or 'empty'} -> {after}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the store's schema revision and the newest one this version knows."""
+    engine = _engine()
+    out.print(f"current: {current_revision(engine) or 'none (empty database)'}; head: {head_revision()}")
+
+
+@app.command("import")
+def import_(
+    format_name: Annotated[ImportFormat, typer.Argument(metavar="FORMAT", help="Format of FILE.")],
+    file: Annotated[Path, typer.Argument(help="The file to import.")],
+    model: Annotated[
+        str | None, typer.Option(help="Model name (required unless the file's header names it).")
+    ] = None,
+    benchmark: Annotated[
+        str | None, typer.Option(help="Benchmark name (required unless the header names it).")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Model kind: base, rl, sft, distill, instruct, other.")
+    ] = None,
+    base_model: Annotated[
+        str | None, typer.Option(help="Name of the model this one was trained from.")
+    ] = None,
+) -> None:
+    """Import a results file as one new run (all or nothing) and print the run id."""
+    from app.services.importing import import_file
+
+    sessions = _sessions()
+    total = _count_lines(file) if file.is_file() else None
+    with _progress(f"importing {file.name}", total) as advance:
+        result = import_file(
+            session_factory=sessions,
+            format_name=format_name.value,
+            path=file,
+            model=model,
+            benchmark=benchmark,
+            kind=kind,
+            base_model=base_model,
+            chunk_size=get_settings().import_chunk_size,
+            progress=advance,
+        )
+    if not result.created:
+        err.print(f"{file} was already imported as run {result.run_id}; nothing written")
+    else:
+        what = "counts" if result.counts_only else f"{result.samples} samples"
+        err.print(f"imported {what} for {result.problems} problems as run {result.run_id}")
+    sys.stdout.write(f"{result.run_id}\n")
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+
+
+@app.command("runs")
+def runs(
+    model: Annotated[str | None, typer.Option(help="Only runs of this model.")] = None,
+    benchmark: Annotated[str | None, typer.Option(help="Only runs on this benchmark.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List the runs in the store, newest first."""
+    from app.services.runs import list_runs
+
+    with _sessions()() as session:
+        rows = list_runs(session=session, model=model, benchmark=benchmark)
+        data = [
+            {
+                "run_id": r.id,
+                "model": r.model.name,
+                "kind": r.model.kind.value,
+                "base_model": r.model.base_model.name if r.model.base_model else None,
+                "benchmark": r.benchmark.name,
+                "n_per_problem": r.n_per_problem,
+                "engine": r.engine,
+                "temperature": r.temperature,
+                "status": r.status.value,
+                "samples": r.samples_done if r.has_samples else None,
+                "created_at": r.created_at.isoformat(timespec="seconds"),
+            }
+            for r in rows
+        ]
+    if as_json:
+        _print_json({"runs": data})
+        return
+    if not data:
+        err.print("no runs yet: import results with `coverscope import FORMAT FILE --model M --benchmark B`")
+        return
+    table = Table("run", "model", "kind", "base", "benchmark", "n", "engine", "T", "status", "samples")
+    for d in data:
+        table.add_row(
+            str(d["run_id"]),
+            d["model"],
+            d["kind"],
+            d["base_model"] or "",
+            d["benchmark"],
+            str(d["n_per_problem"]),
+            d["engine"],
+            "" if d["temperature"] is None else f"{d['temperature']:g}",
+            d["status"],
+            "counts only" if d["samples"] is None else str(d["samples"]),
+        )
+    out.print(table)
+
+
+@app.command("curve")
+def curve(
+    runs: Annotated[list[int], typer.Argument(metavar="RUN...", help="Run ids.")],
+    ci: Annotated[
+        bool, typer.Option("--ci", help="Add percentile-bootstrap intervals over problems.")
+    ] = False,
+    k: Annotated[list[int] | None, typer.Option("--k", help="Only these k (repeat the option).")] = None,
+    bootstrap: Annotated[int, typer.Option(min=2, help="Bootstrap resamples for --ci.")] = 1000,
+    confidence: Annotated[float, typer.Option(min=0.5, max=0.999, help="Interval confidence.")] = 0.95,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output (every k).")] = False,
+) -> None:
+    """pass@k of each run for every k from 1 to n (unbiased estimator), optionally with intervals."""
+    from app.services.analysis import curves
+
+    with _sessions()() as session:
+        result = curves(
+            session=session, run_ids=runs, ks=k, ci=ci, bootstrap=bootstrap, confidence=confidence, seed=seed
+        )
+    if as_json:
+        _print_json(
+            {
+                "runs": [
+                    {key: r[key] for key in ("run_id", "model", "ks", "pass_at_k", "lower", "upper")}
+                    | {"benchmark": r["benchmark"], "kind": r["kind"], "problems": r["problems"]}
+                    for r in result["runs"]
+                ],
+                "interval": result["interval"],
+            }
+        )
+        return
+    table = Table("k", *[f"run {r['run_id']} {r['model']}" for r in result["runs"]])
+    shown = sorted(
+        {kk for r in result["runs"] for kk in r["ks"] if k or (kk & (kk - 1)) == 0 or kk == r["ks"][-1]}
+    )
+    for kk in shown:
+        cells = []
+        for r in result["runs"]:
+            if kk not in r["ks"]:
+                cells.append("")
+                continue
+            i = r["ks"].index(kk)
+            value = r["pass_at_k"][i]
+            cell = "n/a" if value is None else f"{value:.4f}"
+            if r["lower"] is not None and value is not None:
+                cell += f" [{r['lower'][i]:.4f}, {r['upper'][i]:.4f}]"
+            cells.append(cell)
+        table.add_row(str(kk), *cells)
+    out.print(table)
+
+
+def _spans(ks: list[int]) -> str:
+    """1,2,3,5,6 -> '1-3, 5-6'."""
+    if not ks:
+        return "none"
+    spans, start, prev = [], ks[0], ks[0]
+    for value in ks[1:]:
+        if value != prev + 1:
+            spans.append(f"{start}" if start == prev else f"{start}-{prev}")
+            start = value
+        prev = value
+    spans.append(f"{start}" if start == prev else f"{start}-{prev}")
+    return ", ".join(spans)
+
+
+@app.command("compare")
+def compare(
+    a: Annotated[int, typer.Argument(help="Run A (usually the base model).")],
+    b: Annotated[int, typer.Argument(help="Run B (usually the RL model).")],
+    k: Annotated[int, typer.Option("--k", min=1, help="Budget for the coverage sets.")],
+    bootstrap: Annotated[int, typer.Option(min=2, help="Multiplier-bootstrap draws for the band.")] = 4000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    alpha: Annotated[float, typer.Option(min=0.001, max=0.5, help="1 - simultaneous confidence.")] = 0.05,
+    threshold: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Solved at k when pass@k >= this.")
+    ] = 0.5,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Which problems A and B solve at k, and where B's pass@k is better or worse than A's over every k."""
+    from app.services.analysis import compare as compare_runs
+
+    with _sessions()() as session:
+        result = compare_runs(
+            session=session, a=a, b=b, k=k, bootstrap=bootstrap, alpha=alpha, seed=seed, threshold=threshold
+        )
+    if as_json:
+        _print_json(result)
+        return
+    out.print(
+        f"A = run {a} ({result['a']['model']}), B = run {b} ({result['b']['model']}), "
+        f"{result['problems_compared']} problems, k = {k}"
+    )
+    table = Table("both", "only A", "only B", "neither")
+    table.add_row(*(str(len(result[key])) for key in ("both", "only_a", "only_b", "neither")))
+    out.print(table)
+    diff = result["difference"]
+    if diff is not None:
+        out.print(f"B better at k = {_spans(diff['b_better'])}")
+        out.print(f"B worse at k = {_spans(diff['b_worse'])}")
+        out.print(f"undetermined at k = {_spans(diff['undetermined'])}")
+        if diff["first_loss_interval"] is not None:
+            lo, hi = diff["first_loss_interval"]
+            out.print(f"first loss of B within k in [{lo}, {'no finite bound' if hi is None else hi}]")
+
+
+@app.command("export")
+def export(
+    run: Annotated[int, typer.Argument(help="Run id.")],
+    format_name: Annotated[
+        ExportFormat, typer.Option("--format", help="Output format.")
+    ] = ExportFormat.jsonl,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Output file (default: stdout).")
+    ] = None,
+) -> None:
+    """Write a run's samples (or counts) as re-importable JSONL, CSV or Parquet."""
+    from app.services.exporting import export_run
+
+    sessions = _sessions()
+    if format_name is ExportFormat.parquet and output is None:
+        raise typer.BadParameter("parquet is binary: give --output FILE", param_hint="--output")
+    with sessions() as session, _progress(f"exporting run {run}", None) as advance:
+        if output is None or format_name is ExportFormat.parquet:
+            target: Any = output if output is not None else sys.stdout
+            written = export_run(
+                session=session, run_id=run, format_name=format_name.value, out=target, progress=advance
+            )
+        else:
+            partial = output.with_name(output.name + ".partial")
+            try:
+                with partial.open("w", encoding="utf-8", newline="") as handle:
+                    written = export_run(
+                        session=session,
+                        run_id=run,
+                        format_name=format_name.value,
+                        out=handle,
+                        progress=advance,
+                    )
+                partial.replace(output)
+            finally:
+                partial.unlink(missing_ok=True)
+    err.print(f"exported {written} rows of run {run}" + (f" to {output}" if output else ""))
+
+
+def main() -> None:
+    """Console-script entry point: application errors become one line on stderr and exit status 1."""
+    try:
+        app()
+    except AppError as exc:
+        err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
+        raise SystemExit(1) from None
