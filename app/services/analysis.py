@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.core.errors import InvalidInputError
 from app.services.runs import RunCounts, run_counts
 from app.stats import (
+    CoverageEvidence,
     coverage_sets,
     curve_interval,
     difference_band,
@@ -155,7 +156,7 @@ def compare(
     cov = coverage_sets(ca.correct, ca.n, cb.correct, cb.n, k, threshold=threshold)
     keys = ca.keys
 
-    def evidence(positions: np.ndarray, ev: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    def evidence(positions: np.ndarray, ev: CoverageEvidence) -> list[dict[str, Any]]:
         return [
             {
                 "problem": keys[p],
@@ -163,9 +164,9 @@ def compare(
                 "n_a": int(ca.n[p]),
                 "c_b": int(cb.correct[p]),
                 "n_b": int(cb.n[p]),
-                "p_value": float(ev["p_value"][i]),
-                "q_value": float(ev["q_value"][i]),
-                "p_binomial": float(ev["p_binomial"][i]),
+                "p_value": float(ev.p_value[i]),
+                "q_value": float(ev.q_value[i]),
+                "p_binomial": float(ev.p_binomial[i]),
             }
             for i, p in enumerate(positions)
         ]
