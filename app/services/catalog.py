@@ -105,7 +105,7 @@ def problem_ids_by_key(
         if not keys:
             return {}
         query = query.where(Problem.key.in_(keys))
-    return dict(session.execute(query).tuples().all())
+    return {key: ident for key, ident in session.execute(query)}
 
 
 def next_problem_position(*, session: Session, benchmark_id: int) -> int:

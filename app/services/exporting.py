@@ -102,13 +102,14 @@ def _samples(session: Session, run: Run) -> Iterator[tuple[str, str | None, Samp
 
 
 def _counts(session: Session, run: Run) -> Iterator[tuple[str, int, int]]:
+    """(problem key, n, correct) of a run in benchmark order."""
     rows = session.execute(
         select(Problem.key, ProblemStat.n, ProblemStat.correct)
         .join(Problem, Problem.id == ProblemStat.problem_id)
         .where(ProblemStat.run_id == run.id)
         .order_by(Problem.position, Problem.id)
     )
-    yield from rows.tuples()
+    yield from ((key, n, correct) for key, n, correct in rows)
 
 
 def export_run(
