@@ -31,7 +31,17 @@ db_app = typer.Typer(no_args_is_help=True, help="Create or upgrade the store's s
 app.add_typer(db_app, name="db")
 
 out = Console()
-err = Console(stderr=True)
+if not out.is_terminal:  # piped: no terminal width to respect, so do not fold tables at 80 columns
+    out = Console(width=max(out.width, 200))
+err = Console(stderr=True, soft_wrap=True)  # messages stay one line each, for logs and grep
+
+
+def _table(*columns: str) -> Table:
+    """A table whose cells wrap instead of being cut off in a narrow terminal or a pipe."""
+    table = Table()
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
 
 
 class ImportFormat(enum.StrEnum):
@@ -187,7 +197,7 @@ def runs(
     if not data:
         err.print("no runs yet: import results with `coverscope import FORMAT FILE --model M --benchmark B`")
         return
-    table = Table("run", "model", "kind", "base", "benchmark", "n", "engine", "T", "status", "samples")
+    table = _table("run", "model", "kind", "base", "benchmark", "n", "engine", "T", "status", "samples")
     for d in data:
         table.add_row(
             str(d["run_id"]),
@@ -235,7 +245,7 @@ def curve(
             }
         )
         return
-    table = Table("k", *[f"run {r['run_id']} {r['model']}" for r in result["runs"]])
+    table = _table("k", *[f"run {r['run_id']} {r['model']}" for r in result["runs"]])
     shown = sorted(
         {kk for r in result["runs"] for kk in r["ks"] if k or (kk & (kk - 1)) == 0 or kk == r["ks"][-1]}
     )
@@ -296,7 +306,7 @@ def compare(
         f"A = run {a} ({result['a']['model']}), B = run {b} ({result['b']['model']}), "
         f"{result['problems_compared']} problems, k = {k}"
     )
-    table = Table("both", "only A", "only B", "neither")
+    table = _table("both", "only A", "only B", "neither")
     table.add_row(*(str(len(result[key])) for key in ("both", "only_a", "only_b", "neither")))
     out.print(table)
     diff = result["difference"]
@@ -306,7 +316,10 @@ def compare(
         out.print(f"undetermined at k = {_spans(diff['undetermined'])}")
         if diff["first_loss_interval"] is not None:
             lo, hi = diff["first_loss_interval"]
-            out.print(f"first loss of B within k in [{lo}, {'no finite bound' if hi is None else hi}]")
+            if hi is None:
+                out.print(f"no loss of B established up to k = {diff['ks'][-1]}")
+            else:
+                out.print(f"first loss of B: k in [{lo}, {hi}] ({100 * (1 - alpha):g}% confidence set)")
 
 
 @app.command("export")

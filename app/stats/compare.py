@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import passk_inference
 
-from app.stats.passk import _as_counts, _as_ks, _float_list, _pass_matrix, _readonly, _unique_pairs
+from app.stats.passk import _as_ks, _as_paired_counts, _float_list, _pass_matrix, _readonly, _unique_pairs
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,10 +74,7 @@ def difference_band(
     come from passk_inference.simultaneous_band and passk_inference.certify. Problems are aligned by
     position; at least 2 are needed. Default ks: 1..min of every n in both runs.
     """
-    c_a, n_a = _as_counts(c_a, n_a, c_name="c_a", n_name="n_a")
-    c_b, n_b = _as_counts(c_b, n_b, c_name="c_b", n_name="n_b")
-    if c_a.size != c_b.size:
-        raise ValueError(f"c_a and c_b must cover the same problems (got {c_a.size} and {c_b.size} problems)")
+    c_a, n_a, c_b, n_b = _as_paired_counts(c_a, n_a, c_b, n_b)
     if c_a.size < 2:
         raise ValueError("c_a and c_b need at least 2 problems for a difference band")
     max_k = int(min(n_a.min(), n_b.min()))

@@ -11,7 +11,14 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from app.stats.passk import _as_counts, _as_fraction, _float_list, _pass_matrix, _readonly, _unique_pairs
+from app.stats.passk import (
+    _as_fraction,
+    _as_paired_counts,
+    _float_list,
+    _pass_matrix,
+    _readonly,
+    _unique_pairs,
+)
 
 # Float pass@k is accurate to ~1e-13 (n <= 4096); within this margin of the threshold the
 # solved/unsolved decision is made in exact integer arithmetic instead.
@@ -75,10 +82,7 @@ def coverage_sets(c_a: Any, n_a: Any, c_b: Any, n_b: Any, k: int, *, threshold: 
     threshold is exact (a float threshold is read as the decimal it prints as). Problems are aligned
     by position, and k may not exceed any problem's n in either run.
     """
-    c_a, n_a = _as_counts(c_a, n_a, c_name="c_a", n_name="n_a")
-    c_b, n_b = _as_counts(c_b, n_b, c_name="c_b", n_name="n_b")
-    if c_a.size != c_b.size:
-        raise ValueError(f"c_a and c_b must cover the same problems (got {c_a.size} and {c_b.size} problems)")
+    c_a, n_a, c_b, n_b = _as_paired_counts(c_a, n_a, c_b, n_b)
     if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
         raise ValueError(f"k must be a positive integer (got {k!r})")
     k = int(k)

@@ -12,6 +12,7 @@ import numpy as np
 from app.stats.passk import (
     _as_counts,
     _as_ks,
+    _as_paired_counts,
     _float_list,
     _pass_matrix,
     _readonly,
@@ -83,10 +84,7 @@ def paired_difference_interval(
 
     Problems are aligned by position. Default ks: 1..min of every n in both runs; larger k give NaN.
     """
-    c_a, n_a = _as_counts(c_a, n_a, c_name="c_a", n_name="n_a")
-    c_b, n_b = _as_counts(c_b, n_b, c_name="c_b", n_name="n_b")
-    if c_a.size != c_b.size:
-        raise ValueError(f"c_a and c_b must cover the same problems (got {c_a.size} and {c_b.size} problems)")
+    c_a, n_a, c_b, n_b = _as_paired_counts(c_a, n_a, c_b, n_b)
     ks_arr = _as_ks(ks, int(min(n_a.min(), n_b.min())))
     bootstrap, confidence, seed = _check_resampling(bootstrap, confidence, seed)
     difference, counts = _paired_difference_matrix(c_a, n_a, c_b, n_b, ks_arr)

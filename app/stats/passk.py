@@ -36,6 +36,17 @@ def _as_counts(c: Any, n: Any, *, c_name: str = "c", n_name: str = "n") -> tuple
     return c_arr, n_arr
 
 
+def _as_paired_counts(
+    c_a: Any, n_a: Any, c_b: Any, n_b: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Validate the counts of two runs on the same problems (aligned by position)."""
+    c_a, n_a = _as_counts(c_a, n_a, c_name="c_a", n_name="n_a")
+    c_b, n_b = _as_counts(c_b, n_b, c_name="c_b", n_name="n_b")
+    if c_a.size != c_b.size:
+        raise ValueError(f"c_a and c_b must cover the same problems (got {c_a.size} and {c_b.size} problems)")
+    return c_a, n_a, c_b, n_b
+
+
 def _as_int_vector(values: Any, name: str) -> np.ndarray:
     """Return a non-empty 1-D int64 copy of `values`; integral floats are accepted, bools are not."""
     try:
