@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -359,6 +360,322 @@ def export(
             finally:
                 partial.unlink(missing_ok=True)
     err.print(f"exported {written} rows of run {run}" + (f" to {output}" if output else ""))
+
+
+class EngineName(enum.StrEnum):
+    """Sampling engines."""
+
+    vllm = "vllm"
+    openai = "openai"
+    hf = "hf"
+
+
+class GraderName(enum.StrEnum):
+    """Graders."""
+
+    math = "math"
+    code = "code"
+    none = "none"
+
+
+@app.command("benchmarks")
+def benchmarks_(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List the benchmarks `sample` and `enqueue` know by name, with their sources and pinned revisions."""
+    from worker.benchmarks import list_benchmarks
+
+    specs = list_benchmarks()
+    rows = [
+        {
+            "name": s.name,
+            "domain": s.domain,
+            "source": s.source,
+            "revision": s.revision,
+            "grader": s.default_grader,
+            "template": s.default_template,
+            "description": s.description,
+        }
+        for s in specs
+    ]
+    if as_json:
+        _print_json({"benchmarks": rows})
+        return
+    table = _table("name", "domain", "source", "revision", "grader", "template", "description")
+    for r in rows:
+        table.add_row(
+            r["name"],
+            r["domain"],
+            r["source"],
+            (r["revision"] or "")[:12],
+            r["grader"],
+            r["template"],
+            r["description"],
+        )
+    out.print(table)
+
+
+def _enqueue(
+    *,
+    model: str,
+    benchmark: str,
+    benchmark_file: Path | None,
+    limit: int | None,
+    n: int,
+    temperature: float,
+    top_p: float,
+    max_tokens: int,
+    template: str | None,
+    engine: EngineName,
+    seed: int | None,
+    tp: int,
+    gpu_memory_utilization: float,
+    max_model_len: int | None,
+    dtype: str,
+    revision: str | None,
+    base_url: str | None,
+    grader: GraderName | None,
+    kind: str | None,
+    base_model: str | None,
+    unit_size: int,
+    stop: list[str] | None,
+) -> tuple[sessionmaker[Session], int]:
+    """Load the benchmark, store its problems, create the run and its work units; returns the run id."""
+    from worker.prompts import template_text
+
+    from app.services.catalog import parse_model_kind
+    from app.services.work import enqueue_run, sync_benchmark
+    from worker.benchmarks import load_benchmark
+    from worker.engines import EngineOptions, SamplingConfig
+
+    model_kind = parse_model_kind(kind)
+    loaded = load_benchmark(benchmark, path=benchmark_file, limit=limit)
+    template_name = template or loaded.default_template
+    text = template_text(template_name)
+    grader_name = grader.value if grader else loaded.default_grader
+    sampling = SamplingConfig(
+        n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed, stop=tuple(stop or ())
+    ).to_dict()
+    options = EngineOptions(
+        tensor_parallel_size=tp,
+        gpu_memory_utilization=gpu_memory_utilization,
+        max_model_len=max_model_len,
+        dtype=dtype,
+        revision=revision,
+        base_url=base_url,
+    )
+    if engine is EngineName.openai and not base_url:
+        raise typer.BadParameter(
+            "the openai engine needs --base-url http://HOST:PORT/v1", param_hint="--base-url"
+        )
+    sessions = _sessions()
+    with sessions() as session, session.begin():
+        stored, problem_ids = sync_benchmark(
+            session=session,
+            name=loaded.name,
+            domain=loaded.domain,
+            source=loaded.source,
+            revision=loaded.revision,
+            problems=loaded.problems,
+        )
+        run = enqueue_run(
+            session=session,
+            model=model,
+            kind=model_kind,
+            base_model=base_model,
+            model_revision=revision,
+            benchmark=stored,
+            problem_ids=problem_ids,
+            n=n,
+            engine=engine.value,
+            template=template_name,
+            template_text=text,
+            sampling={**sampling, "benchmark_content_hash": loaded.content_hash},
+            engine_options=options.to_dict(),
+            grader=grader_name,
+            unit_size=unit_size,
+        )
+        run.model.source = run.model.source or model
+        run_id = run.id
+    err.print(f"run {run_id}: {model} on {loaded.name} ({len(problem_ids)} problems x {n} samples), queued")
+    return sessions, run_id
+
+
+def _work(
+    sessions: sessionmaker[Session],
+    *,
+    run_id: int | None,
+    lease_seconds: float,
+    chunk_samples: int,
+    max_units: int | None,
+) -> None:
+    """Run a worker with a progress bar (samples/s, tokens/s, ETA) until no unit is left."""
+    from sqlalchemy import func, select
+
+    from app.models import Run, RunStatus
+    from worker.pipeline import Worker
+
+    with sessions() as session:
+        query = select(func.coalesce(func.sum(Run.samples_total - Run.samples_done), 0)).where(
+            Run.status.in_((RunStatus.queued, RunStatus.running))
+        )
+        if run_id is not None:
+            query = query.where(Run.id == run_id)
+        remaining = int(session.scalar(query) or 0)
+    started = time.perf_counter()
+    tokens = [0]
+    with Progress(
+        TextColumn("[bold]sampling"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("sampling", total=remaining or None, rate="")
+
+        def advance(samples: int, new_tokens: int) -> None:
+            tokens[0] += new_tokens
+            elapsed = max(time.perf_counter() - started, 1e-9)
+            done = progress.tasks[0].completed + samples
+            progress.update(
+                task, advance=samples, rate=f"{done / elapsed:.1f} samples/s {tokens[0] / elapsed:.0f} tok/s"
+            )
+
+        worker = Worker(
+            session_factory=sessions, lease_s=lease_seconds, chunk_samples=chunk_samples, on_progress=advance
+        )
+        try:
+            stats = worker.run(run_id=run_id, max_units=max_units)
+        except KeyboardInterrupt:
+            err.print("interrupted: the unit in flight was handed back; finished chunks are stored")
+            raise SystemExit(130) from None
+    err.print(
+        f"worker {worker.owner}: {stats.units} units, {stats.samples} samples, {stats.tokens} tokens "
+        f"(generate {stats.generate_s:.1f} s, grade {stats.grade_s:.1f} s)"
+    )
+    for line in stats.errors:
+        err.print(f"[yellow]warning:[/] {escape(line)}")
+    if stats.errors and stats.units == 0:
+        raise SystemExit(1)
+
+
+@app.command("enqueue")
+def enqueue(
+    model: Annotated[
+        str, typer.Option(help="Hugging Face id or local path of the model (or the served name).")
+    ],
+    benchmark: Annotated[str, typer.Option(help="Benchmark name (`coverscope benchmarks`).")],
+    n: Annotated[int, typer.Option("--n", min=1, help="Samples per problem.")] = 256,
+    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")] = 0.6,
+    top_p: Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus sampling.")] = 0.95,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Generated tokens per sample at most.")] = 16384,
+    template: Annotated[str | None, typer.Option(help="Prompt template (default: the benchmark's).")] = None,
+    engine: Annotated[EngineName, typer.Option(help="Sampling engine.")] = EngineName.vllm,
+    seed: Annotated[int | None, typer.Option(help="Run seed (each problem gets its own seed from it).")] = 0,
+    tp: Annotated[int, typer.Option(min=1, help="Tensor parallel size (vllm).")] = 1,
+    gpu_memory_utilization: Annotated[
+        float, typer.Option(min=0.05, max=1.0, help="vLLM GPU memory share.")
+    ] = 0.9,
+    max_model_len: Annotated[int | None, typer.Option(help="Context length limit (vllm).")] = None,
+    dtype: Annotated[str, typer.Option(help="auto, bfloat16, float16, float32.")] = "auto",
+    revision: Annotated[str | None, typer.Option(help="Model revision (commit) to load.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible server, e.g. http://h:8000/v1.")
+    ] = None,
+    grader: Annotated[GraderName | None, typer.Option(help="Grader (default: the benchmark's).")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Model kind: base, rl, sft, distill, instruct, other.")
+    ] = None,
+    base_model: Annotated[str | None, typer.Option(help="The model this one was trained from.")] = None,
+    benchmark_file: Annotated[
+        Path | None, typer.Option(help="Load the benchmark from this JSONL file.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N problems.")] = None,
+    unit_size: Annotated[int, typer.Option(min=1, help="Problems per work unit.")] = 16,
+    stop: Annotated[list[str] | None, typer.Option(help="Stop string (repeatable).")] = None,
+) -> None:
+    """Create a run and its work units for `coverscope worker` processes (anywhere) to work; print its id."""
+    _, run_id = _enqueue(**locals())
+    sys.stdout.write(f"{run_id}\n")
+
+
+@app.command("sample")
+def sample(
+    model: Annotated[
+        str, typer.Option(help="Hugging Face id or local path of the model (or the served name).")
+    ],
+    benchmark: Annotated[str, typer.Option(help="Benchmark name (`coverscope benchmarks`).")],
+    n: Annotated[int, typer.Option("--n", min=1, help="Samples per problem.")] = 256,
+    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")] = 0.6,
+    top_p: Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus sampling.")] = 0.95,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Generated tokens per sample at most.")] = 16384,
+    template: Annotated[str | None, typer.Option(help="Prompt template (default: the benchmark's).")] = None,
+    engine: Annotated[EngineName, typer.Option(help="Sampling engine.")] = EngineName.vllm,
+    seed: Annotated[int | None, typer.Option(help="Run seed (each problem gets its own seed from it).")] = 0,
+    tp: Annotated[int, typer.Option(min=1, help="Tensor parallel size (vllm).")] = 1,
+    gpu_memory_utilization: Annotated[
+        float, typer.Option(min=0.05, max=1.0, help="vLLM GPU memory share.")
+    ] = 0.9,
+    max_model_len: Annotated[int | None, typer.Option(help="Context length limit (vllm).")] = None,
+    dtype: Annotated[str, typer.Option(help="auto, bfloat16, float16, float32.")] = "auto",
+    revision: Annotated[str | None, typer.Option(help="Model revision (commit) to load.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible server, e.g. http://h:8000/v1.")
+    ] = None,
+    grader: Annotated[GraderName | None, typer.Option(help="Grader (default: the benchmark's).")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Model kind: base, rl, sft, distill, instruct, other.")
+    ] = None,
+    base_model: Annotated[str | None, typer.Option(help="The model this one was trained from.")] = None,
+    benchmark_file: Annotated[
+        Path | None, typer.Option(help="Load the benchmark from this JSONL file.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N problems.")] = None,
+    unit_size: Annotated[int, typer.Option(min=1, help="Problems per work unit.")] = 16,
+    stop: Annotated[list[str] | None, typer.Option(help="Stop string (repeatable).")] = None,
+    chunk_samples: Annotated[int, typer.Option(min=1, help="Samples per generate call.")] = 4096,
+    lease_seconds: Annotated[float, typer.Option(min=1.0, help="Work-unit lease length.")] = 300.0,
+) -> None:
+    """Create a run and work on it here until it is done (other workers may join); print its id."""
+    args = dict(locals())
+    chunk, lease = args.pop("chunk_samples"), args.pop("lease_seconds")
+    sessions, run_id = _enqueue(**args)
+    _work(sessions, run_id=run_id, lease_seconds=lease, chunk_samples=chunk, max_units=None)
+    sys.stdout.write(f"{run_id}\n")
+
+
+@app.command("worker")
+def worker_(
+    run: Annotated[int | None, typer.Option("--run", help="Only units of this run.")] = None,
+    lease_seconds: Annotated[float, typer.Option(min=1.0, help="Work-unit lease length.")] = 300.0,
+    chunk_samples: Annotated[int, typer.Option(min=1, help="Samples per generate call.")] = 4096,
+    max_units: Annotated[int | None, typer.Option(min=1, help="Stop after this many units.")] = None,
+) -> None:
+    """Work queued units (of any run, oldest first) until none is left."""
+    _work(
+        _sessions(), run_id=run, lease_seconds=lease_seconds, chunk_samples=chunk_samples, max_units=max_units
+    )
+
+
+@app.command("grade")
+def grade(
+    run: Annotated[int, typer.Argument(help="Run id.")],
+    grader: Annotated[GraderName | None, typer.Option(help="Grader (default: the run's).")] = None,
+) -> None:
+    """Grade a run's stored samples again (e.g. with a newer grader) without sampling again."""
+    from worker.regrade import regrade_run
+
+    sessions = _sessions()
+    with _progress(f"grading run {run}", None) as advance:
+        counts = regrade_run(
+            session_factory=sessions,
+            run_id=run,
+            grader_name=grader.value if grader else None,
+            progress=advance,
+        )
+    err.print(f"run {run}: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
 
 
 def main() -> None:

@@ -261,7 +261,7 @@ class Annotation(Base):
 
 
 class WorkUnit(Base):
-    """A slice of a run's problems (positions start..stop-1) that one worker leases at a time."""
+    """A slice of a run's problems (the run's start..stop-1th, ids in `problem_ids`) leased by one worker."""
 
     __tablename__ = "work_unit"
     __table_args__ = (
@@ -274,6 +274,7 @@ class WorkUnit(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
     start: Mapped[int] = mapped_column(Integer)
     stop: Mapped[int] = mapped_column(Integer)
+    problem_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     status: Mapped[WorkUnitStatus] = mapped_column(
         _enum(WorkUnitStatus, "work_unit_status"), default=WorkUnitStatus.pending
     )

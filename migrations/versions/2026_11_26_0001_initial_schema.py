@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: a4373e1ebd7a
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 06:58:06.891578
+Create Date: 2026-11-26 07:18:10.286900
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = 'a4373e1ebd7a'
+revision: str = '0001'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -141,6 +141,7 @@ def upgrade() -> None:
     sa.Column('run_id', sa.Integer(), nullable=False),
     sa.Column('start', sa.Integer(), nullable=False),
     sa.Column('stop', sa.Integer(), nullable=False),
+    sa.Column('problem_ids', sa.JSON(), nullable=False),
     sa.Column('status', sa.Enum('pending', 'leased', 'done', 'failed', name='work_unit_status', native_enum=False, create_constraint=True, length=24), nullable=False),
     sa.Column('lease_owner', sa.String(length=200), nullable=True),
     sa.Column('lease_expires_at', sa.DateTime(timezone=True), nullable=True),
