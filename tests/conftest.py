@@ -92,6 +92,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def postgres_url(postgres_admin: Engine) -> Iterator[str]:
+    """A new PostgreSQL database (for tests that are about PostgreSQL itself), dropped afterwards."""
+    name, url = _fresh_postgres_database(postgres_admin)
+    try:
+        yield url
+    finally:
+        _drop_postgres_database(postgres_admin, name)
+
+
+@pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     """An engine on a new database migrated to the head revision."""
     engine = make_engine(database_url)

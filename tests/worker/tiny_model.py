@@ -19,7 +19,7 @@ CORPUS = [
 
 
 def make_tiny_model(directory: Path) -> Path:
-    """Write a random 2-layer Qwen2 (vocab 2048, hidden 128, 4 heads of 32) and its tokenizer to `directory`."""
+    """Write a random 2-layer Qwen2 (vocab 2048, hidden 128, 4 heads of 32) and tokenizer to `directory`."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
