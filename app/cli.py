@@ -441,12 +441,11 @@ def _enqueue(
     stop: list[str] | None,
 ) -> tuple[sessionmaker[Session], int]:
     """Load the benchmark, store its problems, create the run and its work units; returns the run id."""
-    from worker.prompts import template_text
-
     from app.services.catalog import parse_model_kind
     from app.services.work import enqueue_run, sync_benchmark
     from worker.benchmarks import load_benchmark
     from worker.engines import EngineOptions, SamplingConfig
+    from worker.prompts import template_text
 
     model_kind = parse_model_kind(kind)
     loaded = load_benchmark(benchmark, path=benchmark_file, limit=limit)

@@ -14,12 +14,16 @@ class VllmEngine:
 
     name = "vllm"
 
-    def __init__(self, model: str, options: EngineOptions) -> None:
+    def __init__(self, model: str, options: EngineOptions, *, llm: Any = None) -> None:
+        self.model = model
+        self.options = options
+        if llm is not None:  # an LLM built by the caller (benchmarks compare against the same instance)
+            self.llm = llm
+            self.tokenizer = llm.get_tokenizer()
+            return
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
         from vllm import LLM
 
-        self.model = model
-        self.options = options
         kwargs: dict[str, Any] = {
             "model": model,
             "tensor_parallel_size": options.tensor_parallel_size,
