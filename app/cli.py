@@ -439,6 +439,7 @@ def _enqueue(
     base_model: str | None,
     unit_size: int,
     stop: list[str] | None,
+    field: list[str] | None,
 ) -> tuple[sessionmaker[Session], int]:
     """Load the benchmark, store its problems, create the run and its work units; returns the run id."""
     from app.services.catalog import parse_model_kind
@@ -448,7 +449,21 @@ def _enqueue(
     from worker.prompts import template_text
 
     model_kind = parse_model_kind(kind)
-    loaded = load_benchmark(benchmark, path=benchmark_file, limit=limit)
+    fields = None
+    if field:
+        if benchmark_file is None:
+            raise typer.BadParameter(
+                "--field maps the columns of --benchmark-file; give that too", param_hint="--field"
+            )
+        fields = {}
+        for item in field:
+            target, sep, column = item.partition("=")
+            if not sep or not target or not column:
+                raise typer.BadParameter(
+                    f"{item!r} is not TARGET=COLUMN (e.g. statement=question)", param_hint="--field"
+                )
+            fields[target] = column
+    loaded = load_benchmark(benchmark, path=benchmark_file, fields=fields, limit=limit)
     template_name = template or loaded.default_template
     text = template_text(template_name)
     grader_name = grader.value if grader else loaded.default_grader
@@ -594,6 +609,12 @@ def enqueue(
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N problems.")] = None,
     unit_size: Annotated[int, typer.Option(min=1, help="Problems per work unit.")] = 16,
     stop: Annotated[list[str] | None, typer.Option(help="Stop string (repeatable).")] = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Map a column of --benchmark-file: TARGET=COLUMN, e.g. statement=question (repeatable)."
+        ),
+    ] = None,
 ) -> None:
     """Create a run and its work units for `coverscope worker` processes (anywhere) to work; print its id."""
     _, run_id = _enqueue(**locals())
@@ -634,6 +655,12 @@ def sample(
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N problems.")] = None,
     unit_size: Annotated[int, typer.Option(min=1, help="Problems per work unit.")] = 16,
     stop: Annotated[list[str] | None, typer.Option(help="Stop string (repeatable).")] = None,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Map a column of --benchmark-file: TARGET=COLUMN, e.g. statement=question (repeatable)."
+        ),
+    ] = None,
     chunk_samples: Annotated[int, typer.Option(min=1, help="Samples per generate call.")] = 4096,
     lease_seconds: Annotated[float, typer.Option(min=1.0, help="Work-unit lease length.")] = 300.0,
 ) -> None:

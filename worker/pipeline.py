@@ -30,7 +30,7 @@ from app.services.work import (
 )
 from worker.engines import Engine, EngineOptions, SamplingConfig, make_engine, problem_seed
 from worker.graders import Grader, make_grader
-from worker.prompts import render_prompt
+from worker.prompts import FILE_PREFIX, Template, load_template, template_from_text
 from worker.types import Completion, TaskProblem
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,14 @@ class Worker:
                 seed=run.seed,
                 stop=tuple(run.sampling.get("stop") or ()),
             )
-            template = run.sampling.get("template") or "question-only"
+            template_name = run.sampling.get("template") or "question-only"
+            if template_name.startswith(FILE_PREFIX) and run.prompt_template:
+                # A user's template file need not exist on this machine: render what the run recorded.
+                template = template_from_text(
+                    run.prompt_template, name=template_name, json_format=template_name.endswith(".json")
+                )
+            else:
+                template = load_template(template_name)
             engine_options = EngineOptions.from_dict(run.sampling.get("engine_options"))
             engine_name, grader_name = run.engine, run.grader or "none"
             done = complete_problem_ids(
@@ -224,7 +231,7 @@ class Worker:
         engine: Engine,
         grader: Grader,
         config: SamplingConfig,
-        template: str,
+        template: Template,
         heartbeat: _Heartbeat,
     ) -> None:
         """Generate chunk i+1 while a second thread grades and writes chunk i."""
@@ -251,7 +258,7 @@ class Worker:
                 if self._stop.is_set() or heartbeat.lost.is_set() or failure:
                     break
                 part = problems[start : start + per_chunk]
-                prompts = [render_prompt(template, p) for _, p in part]
+                prompts = [template.render(p) for _, p in part]
                 seeds = [problem_seed(config.seed, p.key) for _, p in part]
                 began = time.perf_counter()
                 completions = engine.generate(prompts, config, seeds)

@@ -10,12 +10,32 @@ from sqlalchemy.orm import Session
 from app.models import ProblemStat, Sample, Verdict
 
 GRADED = (Verdict.correct, Verdict.incorrect, Verdict.timeout, Verdict.error)
+TEXT_COLUMNS = ("text", "answer", "finish_reason")
+REPLACEMENT = "\ufffd"
+
+
+def storable_text(value: str | None) -> str | None:
+    """Model output as every supported database can store it: NUL (which PostgreSQL text refuses) becomes
+    U+FFFD, on SQLite too, so that both stores hold the same text."""
+    if value is None or "\x00" not in value:
+        return value
+    return value.replace("\x00", REPLACEMENT)
+
+
+def storable_rows(rows: list[dict]) -> list[dict]:
+    """Sample rows with their text columns made storable (see `storable_text`)."""
+    return [
+        {**row, **{c: storable_text(row[c]) for c in TEXT_COLUMNS if isinstance(row.get(c), str)}}
+        if any(isinstance(row.get(c), str) and "\x00" in row[c] for c in TEXT_COLUMNS)
+        else row
+        for row in rows
+    ]
 
 
 def insert_samples(*, session: Session, rows: list[dict]) -> int:
     """Bulk-insert sample rows (dicts of Sample columns); returns how many were written."""
     if rows:
-        session.execute(insert(Sample), rows)
+        session.execute(insert(Sample), storable_rows(rows))
     return len(rows)
 
 

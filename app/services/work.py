@@ -34,7 +34,7 @@ from app.models import (
     WorkUnitStatus,
 )
 from app.services.catalog import get_or_create_benchmark, get_or_create_model, insert_problems
-from app.services.samples import refresh_problem_stats
+from app.services.samples import refresh_problem_stats, storable_rows
 
 
 class BenchmarkProblem(Protocol):
@@ -338,7 +338,7 @@ def write_samples_idempotent(*, session_factory: sessionmaker[Session], run_id: 
         dialect = session.bind.dialect.name
         insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = insert_fn(Sample).on_conflict_do_nothing(index_elements=["run_id", "problem_id", "idx"])
-        result = session.execute(statement.returning(Sample.id), rows)
+        result = session.execute(statement.returning(Sample.id), storable_rows(rows))
         written = len(result.all())
         refresh_problem_stats(session=session, run_id=run_id, problem_ids={r["problem_id"] for r in rows})
         done = session.scalar(

@@ -149,3 +149,25 @@ def test_failed_unit_returns_then_fails_the_run(sessions: sessionmaker[Session])
     with sessions() as session:
         run = session.get(Run, run_id)
         assert run.status is RunStatus.failed and "CUDA out of memory" in run.error
+
+
+def test_nul_bytes_in_model_output_are_stored(sessions: sessionmaker[Session]) -> None:
+    """A random model can emit NUL, which PostgreSQL text refuses: it is stored as U+FFFD on every store."""
+    run_id = _enqueue(sessions, unit_size=10)
+    unit = claim_work_unit(session_factory=sessions, owner="a", lease_s=60)
+    row = {
+        "run_id": run_id,
+        "problem_id": unit.problem_ids[0],
+        "idx": 0,
+        "text": "a\x00b",
+        "answer": "\x00",
+        "verdict": "incorrect",
+        "num_tokens": 3,
+        "finish_reason": "length",
+        "grader_detail": {"raw": "\x00"},
+    }
+    assert write_samples_idempotent(session_factory=sessions, run_id=run_id, rows=[row]) == 1
+    with sessions() as session:
+        sample = session.scalar(select(Sample))
+        assert (sample.text, sample.answer) == ("a\ufffdb", "\ufffd")
+        assert sample.grader_detail == {"raw": "\x00"}

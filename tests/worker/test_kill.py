@@ -17,6 +17,8 @@ from app.core.db import make_engine, make_session_factory
 from app.models import ProblemStat, Run, RunStatus, Sample, WorkUnit, WorkUnitStatus
 from tests.helpers import CLI, run_cli
 
+FIELDS = ("--field", "key=unique_id", "--field", "statement=problem", "--field", "answer=answer")
+
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 N = 4
@@ -54,6 +56,7 @@ def test_killed_worker_loses_nothing(postgres_url: str, tiny_model: Path, tmp_pa
             "math500",
             "--benchmark-file",
             str(toy),
+            *FIELDS,
             "--n",
             str(N),
             "--max-tokens",

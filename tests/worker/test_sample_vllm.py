@@ -19,6 +19,8 @@ from tests.conftest import missing_component, shared_data
 from tests.helpers import run_cli
 from tests.worker.conftest import require_module
 
+FIELDS = ("--field", "key=unique_id", "--field", "statement=problem", "--field", "answer=answer")
+
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
 
 VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_LOGGING_LEVEL": "WARNING", "TOKENIZERS_PARALLELISM": "false"}
@@ -201,6 +203,7 @@ def test_openai_engine_against_a_real_vllm_server(tmp_path: Path, tiny_model: Pa
                 "math500",
                 "--benchmark-file",
                 str(problems),
+                *FIELDS,
                 "--n",
                 "4",
                 "--max-tokens",
