@@ -30,7 +30,9 @@ def test_worker_overhead_over_bare_generate(sessions: sessionmaker[Session], tin
     from worker.prompts import render_prompt, template_text
 
     loaded = load_benchmark("math500", path=shared_data("benchmarks/math500.jsonl"), limit=PROBLEMS)
-    llm = LLM(model=str(tiny_model), dtype="float32", max_model_len=512, seed=0, enable_chunked_prefill=False)
+    llm = LLM(
+        model=str(tiny_model), dtype="float32", max_model_len=2048, seed=0, enable_chunked_prefill=False
+    )
     config = SamplingConfig(n=N, temperature=1.0, top_p=0.95, max_tokens=MAX_TOKENS, seed=5)
     prompts = [render_prompt("qwen-boxed", p).text for p in loaded.problems]
     params = [
