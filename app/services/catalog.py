@@ -87,6 +87,27 @@ def get_or_create_model(
     return model
 
 
+def fill_problem(
+    problem: Problem, *, statement: str | None, answer: str | None, tests: str | None, meta: dict | None
+) -> str | None:
+    """Fill a stored problem's missing fields from a newer description of it.
+
+    Returns the name of the first field the description contradicts (nothing is changed then), or None.
+    Metadata is merged, keeping what is stored.
+    """
+    given = {"statement": statement, "answer": answer, "tests": tests}
+    for field, new in given.items():
+        old = getattr(problem, field)
+        if new is not None and old is not None and old != new:
+            return field
+    for field, new in given.items():
+        if new is not None and getattr(problem, field) is None:
+            setattr(problem, field, new)
+    if meta:
+        problem.meta = {**meta, **(problem.meta or {})}
+    return None
+
+
 def get_model(*, session: Session, name: str) -> Model:
     """The model called `name`, or NotFoundError."""
     model = session.scalar(select(Model).where(Model.name == name))

@@ -20,6 +20,7 @@ from app.importers.formats import parse_file
 from app.importers.records import CountRecord, HeaderRecord, ProblemRecord, Record, SampleRecord
 from app.models import Benchmark, Model, Problem, ProblemStat, Run, RunStatus
 from app.services.catalog import (
+    fill_problem,
     get_or_create_benchmark,
     get_or_create_model,
     insert_problems,
@@ -314,21 +315,21 @@ class _RunWriter:
         }
         for line, record in known:
             problem = stored[record.key]
-            for field in ("statement", "answer", "tests"):
-                new, old = getattr(record, field), getattr(problem, field)
-                if new is None:
-                    continue
-                if old is None:
-                    setattr(problem, field, new)
-                elif old != new:
-                    raise ImportFormatError(
-                        str(self.path),
-                        line,
-                        f"problem {record.key!r} already has a different {field} in benchmark "
-                        f"{self._benchmark_name()!r} (stored {_clip(old)!r}, file {_clip(new)!r})",
-                    )
-            if record.meta:
-                problem.meta = {**record.meta, **(problem.meta or {})}
+            field = fill_problem(
+                problem,
+                statement=record.statement,
+                answer=record.answer,
+                tests=record.tests,
+                meta=record.meta,
+            )
+            if field is not None:
+                raise ImportFormatError(
+                    str(self.path),
+                    line,
+                    f"problem {record.key!r} already has a different {field} in benchmark "
+                    f"{self._benchmark_name()!r} (stored {_clip(getattr(problem, field))!r}, "
+                    f"file {_clip(getattr(record, field))!r})",
+                )
 
     @property
     def _benchmark_id(self) -> int:

@@ -33,7 +33,7 @@ from app.models import (
     WorkUnit,
     WorkUnitStatus,
 )
-from app.services.catalog import get_or_create_benchmark, get_or_create_model, insert_problems
+from app.services.catalog import fill_problem, get_or_create_benchmark, get_or_create_model, insert_problems
 from app.services.samples import refresh_problem_stats, storable_rows
 
 
@@ -96,19 +96,12 @@ def sync_benchmark(
                 {"key": p.key, "statement": p.statement, "answer": p.answer, "tests": p.tests, "meta": p.meta}
             )
             continue
-        for field in ("statement", "answer", "tests"):
-            new, old = getattr(p, field), getattr(row, field)
-            if new is None:
-                continue
-            if old is None:
-                setattr(row, field, new)
-            elif old != new:
-                raise ConflictError(
-                    f"benchmark {name!r} already has problem {p.key!r} with a different {field}; "
-                    "load the new version under another benchmark name"
-                )
-        if p.meta and not row.meta:
-            row.meta = p.meta
+        conflict = fill_problem(row, statement=p.statement, answer=p.answer, tests=p.tests, meta=p.meta)
+        if conflict is not None:
+            raise ConflictError(
+                f"benchmark {name!r} already has problem {p.key!r} with a different {conflict}; "
+                "load the new version under another benchmark name"
+            )
     ids = insert_problems(session=session, benchmark_id=benchmark.id, rows=fresh)
     ids.update({key: row.id for key, row in stored.items()})
     return benchmark, [ids[p.key] for p in problems]
