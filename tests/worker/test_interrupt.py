@@ -1,0 +1,90 @@
+"""Ctrl-C ends a worker cleanly: finished chunks stay, the unit in flight goes back to the queue at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app.core.db import make_engine, make_session_factory
+from app.models import ProblemStat, Run, Sample, WorkUnit, WorkUnitStatus
+from tests.helpers import CLI, run_cli
+
+pytestmark = pytest.mark.slow
+
+FIELDS = ("--field", "key=unique_id", "--field", "statement=problem", "--field", "answer=answer")
+
+
+def test_sigint_hands_the_unit_back(tmp_path: Path, tiny_model: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    toy = tmp_path / "toy.jsonl"
+    toy.write_text(
+        "\n".join(
+            json.dumps({"problem": f"{i} + 1 = ?", "answer": str(i + 1), "unique_id": f"i{i}"})
+            for i in range(40)
+        )
+        + "\n"
+    )
+    run_id = int(
+        run_cli(
+            "enqueue",
+            "--engine",
+            "hf",
+            "--model",
+            str(tiny_model),
+            "--benchmark",
+            "math500",
+            "--benchmark-file",
+            str(toy),
+            *FIELDS,
+            "--n",
+            "4",
+            "--max-tokens",
+            "48",
+            "--unit-size",
+            "40",
+            "--dtype",
+            "float32",
+            database_url=url,
+        ).stdout
+    )
+    env = {**os.environ, "COVERSCOPE_DATABASE_URL": url, "TOKENIZERS_PARALLELISM": "false"}
+    log = tmp_path / "worker.log"
+    proc = subprocess.Popen(
+        [*CLI, "worker", "--chunk-samples", "8"], stdout=log.open("w"), stderr=subprocess.STDOUT, env=env
+    )
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            with sessions() as session:
+                if session.scalar(select(Run.samples_done).where(Run.id == run_id)):
+                    break
+            assert proc.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=120) == 130, log.read_text()[-3000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "handed back" in log.read_text()
+    with sessions() as session:
+        unit = session.scalar(select(WorkUnit).where(WorkUnit.run_id == run_id))
+        assert unit.status is WorkUnitStatus.pending and unit.lease_owner is not None
+        assert unit.lease_expires_at is None  # claimable at once, not after the lease runs out
+        stored = session.scalar(select(func.count()).select_from(Sample).where(Sample.run_id == run_id))
+        assert 0 < stored < 160 and stored % 4 == 0  # whole problems only
+        stats = session.scalars(select(ProblemStat).where(ProblemStat.run_id == run_id)).all()
+        assert all(s.n + s.ungraded == 4 for s in stats) and len(stats) * 4 == stored
+    # a new worker finishes the run from where it stopped
+    run_cli("worker", database_url=url)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Sample).where(Sample.run_id == run_id)) == 160
+    engine.dispose()
