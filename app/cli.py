@@ -575,46 +575,66 @@ def _work(
         raise SystemExit(1)
 
 
+# Options shared by `enqueue` and `sample`, defined once.
+ModelOpt = Annotated[
+    str, typer.Option(help="Hugging Face id or local path of the model (or the served name).")
+]
+BenchmarkOpt = Annotated[str, typer.Option(help="Benchmark name (`coverscope benchmarks`).")]
+NOpt = Annotated[int, typer.Option("--n", min=1, help="Samples per problem.")]
+TemperatureOpt = Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")]
+TopPOpt = Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus sampling.")]
+MaxTokensOpt = Annotated[int, typer.Option(min=1, help="Generated tokens per sample at most.")]
+TemplateOpt = Annotated[str | None, typer.Option(help="Prompt template (default: the benchmark's).")]
+EngineOpt = Annotated[EngineName, typer.Option(help="Sampling engine.")]
+SeedOpt = Annotated[int | None, typer.Option(help="Run seed (each problem gets its own seed from it).")]
+TpOpt = Annotated[int, typer.Option(min=1, help="Tensor parallel size (vllm).")]
+GpuMemoryOpt = Annotated[float, typer.Option(min=0.05, max=1.0, help="vLLM GPU memory share.")]
+MaxModelLenOpt = Annotated[int | None, typer.Option(help="Context length limit (vllm).")]
+DtypeOpt = Annotated[str, typer.Option(help="auto, bfloat16, float16, float32.")]
+RevisionOpt = Annotated[str | None, typer.Option(help="Model revision (commit) to load.")]
+BaseUrlOpt = Annotated[str | None, typer.Option(help="OpenAI-compatible server, e.g. http://h:8000/v1.")]
+GraderOpt = Annotated[GraderName | None, typer.Option(help="Grader (default: the benchmark's).")]
+KindOpt = Annotated[str | None, typer.Option(help="Model kind: base, rl, sft, distill, instruct, other.")]
+BaseModelOpt = Annotated[str | None, typer.Option(help="The model this one was trained from.")]
+BenchmarkFileOpt = Annotated[Path | None, typer.Option(help="Load the benchmark from this JSONL file.")]
+LimitOpt = Annotated[int | None, typer.Option(min=1, help="Only the first N problems.")]
+UnitSizeOpt = Annotated[int, typer.Option(min=1, help="Problems per work unit.")]
+StopOpt = Annotated[list[str] | None, typer.Option(help="Stop string (repeatable).")]
+FieldOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Map a column of --benchmark-file: TARGET=COLUMN, e.g. statement=question (repeatable)."
+    ),
+]
+ChunkSamplesOpt = Annotated[int, typer.Option(min=1, help="Samples per generate call.")]
+LeaseSecondsOpt = Annotated[float, typer.Option(min=1.0, help="Work-unit lease length.")]
+
+
 @app.command("enqueue")
 def enqueue(
-    model: Annotated[
-        str, typer.Option(help="Hugging Face id or local path of the model (or the served name).")
-    ],
-    benchmark: Annotated[str, typer.Option(help="Benchmark name (`coverscope benchmarks`).")],
-    n: Annotated[int, typer.Option("--n", min=1, help="Samples per problem.")] = 256,
-    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")] = 0.6,
-    top_p: Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus sampling.")] = 0.95,
-    max_tokens: Annotated[int, typer.Option(min=1, help="Generated tokens per sample at most.")] = 16384,
-    template: Annotated[str | None, typer.Option(help="Prompt template (default: the benchmark's).")] = None,
-    engine: Annotated[EngineName, typer.Option(help="Sampling engine.")] = EngineName.vllm,
-    seed: Annotated[int | None, typer.Option(help="Run seed (each problem gets its own seed from it).")] = 0,
-    tp: Annotated[int, typer.Option(min=1, help="Tensor parallel size (vllm).")] = 1,
-    gpu_memory_utilization: Annotated[
-        float, typer.Option(min=0.05, max=1.0, help="vLLM GPU memory share.")
-    ] = 0.9,
-    max_model_len: Annotated[int | None, typer.Option(help="Context length limit (vllm).")] = None,
-    dtype: Annotated[str, typer.Option(help="auto, bfloat16, float16, float32.")] = "auto",
-    revision: Annotated[str | None, typer.Option(help="Model revision (commit) to load.")] = None,
-    base_url: Annotated[
-        str | None, typer.Option(help="OpenAI-compatible server, e.g. http://h:8000/v1.")
-    ] = None,
-    grader: Annotated[GraderName | None, typer.Option(help="Grader (default: the benchmark's).")] = None,
-    kind: Annotated[
-        str | None, typer.Option(help="Model kind: base, rl, sft, distill, instruct, other.")
-    ] = None,
-    base_model: Annotated[str | None, typer.Option(help="The model this one was trained from.")] = None,
-    benchmark_file: Annotated[
-        Path | None, typer.Option(help="Load the benchmark from this JSONL file.")
-    ] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N problems.")] = None,
-    unit_size: Annotated[int, typer.Option(min=1, help="Problems per work unit.")] = 16,
-    stop: Annotated[list[str] | None, typer.Option(help="Stop string (repeatable).")] = None,
-    field: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Map a column of --benchmark-file: TARGET=COLUMN, e.g. statement=question (repeatable)."
-        ),
-    ] = None,
+    model: ModelOpt,
+    benchmark: BenchmarkOpt,
+    n: NOpt = 256,
+    temperature: TemperatureOpt = 0.6,
+    top_p: TopPOpt = 0.95,
+    max_tokens: MaxTokensOpt = 16384,
+    template: TemplateOpt = None,
+    engine: EngineOpt = EngineName.vllm,
+    seed: SeedOpt = 0,
+    tp: TpOpt = 1,
+    gpu_memory_utilization: GpuMemoryOpt = 0.9,
+    max_model_len: MaxModelLenOpt = None,
+    dtype: DtypeOpt = "auto",
+    revision: RevisionOpt = None,
+    base_url: BaseUrlOpt = None,
+    grader: GraderOpt = None,
+    kind: KindOpt = None,
+    base_model: BaseModelOpt = None,
+    benchmark_file: BenchmarkFileOpt = None,
+    limit: LimitOpt = None,
+    unit_size: UnitSizeOpt = 16,
+    stop: StopOpt = None,
+    field: FieldOpt = None,
 ) -> None:
     """Create a run and its work units for `coverscope worker` processes (anywhere) to work; print its id."""
     _, run_id = _enqueue(**locals())
@@ -623,46 +643,31 @@ def enqueue(
 
 @app.command("sample")
 def sample(
-    model: Annotated[
-        str, typer.Option(help="Hugging Face id or local path of the model (or the served name).")
-    ],
-    benchmark: Annotated[str, typer.Option(help="Benchmark name (`coverscope benchmarks`).")],
-    n: Annotated[int, typer.Option("--n", min=1, help="Samples per problem.")] = 256,
-    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature.")] = 0.6,
-    top_p: Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus sampling.")] = 0.95,
-    max_tokens: Annotated[int, typer.Option(min=1, help="Generated tokens per sample at most.")] = 16384,
-    template: Annotated[str | None, typer.Option(help="Prompt template (default: the benchmark's).")] = None,
-    engine: Annotated[EngineName, typer.Option(help="Sampling engine.")] = EngineName.vllm,
-    seed: Annotated[int | None, typer.Option(help="Run seed (each problem gets its own seed from it).")] = 0,
-    tp: Annotated[int, typer.Option(min=1, help="Tensor parallel size (vllm).")] = 1,
-    gpu_memory_utilization: Annotated[
-        float, typer.Option(min=0.05, max=1.0, help="vLLM GPU memory share.")
-    ] = 0.9,
-    max_model_len: Annotated[int | None, typer.Option(help="Context length limit (vllm).")] = None,
-    dtype: Annotated[str, typer.Option(help="auto, bfloat16, float16, float32.")] = "auto",
-    revision: Annotated[str | None, typer.Option(help="Model revision (commit) to load.")] = None,
-    base_url: Annotated[
-        str | None, typer.Option(help="OpenAI-compatible server, e.g. http://h:8000/v1.")
-    ] = None,
-    grader: Annotated[GraderName | None, typer.Option(help="Grader (default: the benchmark's).")] = None,
-    kind: Annotated[
-        str | None, typer.Option(help="Model kind: base, rl, sft, distill, instruct, other.")
-    ] = None,
-    base_model: Annotated[str | None, typer.Option(help="The model this one was trained from.")] = None,
-    benchmark_file: Annotated[
-        Path | None, typer.Option(help="Load the benchmark from this JSONL file.")
-    ] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N problems.")] = None,
-    unit_size: Annotated[int, typer.Option(min=1, help="Problems per work unit.")] = 16,
-    stop: Annotated[list[str] | None, typer.Option(help="Stop string (repeatable).")] = None,
-    field: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Map a column of --benchmark-file: TARGET=COLUMN, e.g. statement=question (repeatable)."
-        ),
-    ] = None,
-    chunk_samples: Annotated[int, typer.Option(min=1, help="Samples per generate call.")] = 4096,
-    lease_seconds: Annotated[float, typer.Option(min=1.0, help="Work-unit lease length.")] = 300.0,
+    model: ModelOpt,
+    benchmark: BenchmarkOpt,
+    n: NOpt = 256,
+    temperature: TemperatureOpt = 0.6,
+    top_p: TopPOpt = 0.95,
+    max_tokens: MaxTokensOpt = 16384,
+    template: TemplateOpt = None,
+    engine: EngineOpt = EngineName.vllm,
+    seed: SeedOpt = 0,
+    tp: TpOpt = 1,
+    gpu_memory_utilization: GpuMemoryOpt = 0.9,
+    max_model_len: MaxModelLenOpt = None,
+    dtype: DtypeOpt = "auto",
+    revision: RevisionOpt = None,
+    base_url: BaseUrlOpt = None,
+    grader: GraderOpt = None,
+    kind: KindOpt = None,
+    base_model: BaseModelOpt = None,
+    benchmark_file: BenchmarkFileOpt = None,
+    limit: LimitOpt = None,
+    unit_size: UnitSizeOpt = 16,
+    stop: StopOpt = None,
+    field: FieldOpt = None,
+    chunk_samples: ChunkSamplesOpt = 4096,
+    lease_seconds: LeaseSecondsOpt = 300.0,
 ) -> None:
     """Create a run and work on it here until it is done (other workers may join); print its id."""
     args = dict(locals())
@@ -675,8 +680,8 @@ def sample(
 @app.command("worker")
 def worker_(
     run: Annotated[int | None, typer.Option("--run", help="Only units of this run.")] = None,
-    lease_seconds: Annotated[float, typer.Option(min=1.0, help="Work-unit lease length.")] = 300.0,
-    chunk_samples: Annotated[int, typer.Option(min=1, help="Samples per generate call.")] = 4096,
+    lease_seconds: LeaseSecondsOpt = 300.0,
+    chunk_samples: ChunkSamplesOpt = 4096,
     max_units: Annotated[int | None, typer.Option(min=1, help="Stop after this many units.")] = None,
 ) -> None:
     """Work queued units (of any run, oldest first) until none is left."""
