@@ -52,3 +52,17 @@ def base_and_rl_counts(problems: int, n: int, seed: int) -> tuple[np.ndarray, np
     p_rl = np.where(rng.random(problems) < 0.93, np.clip(difficulty * 1.6, 0, 1) ** 0.7, 0.0)
     p_base = np.where(rng.random(problems) < 0.05, 0.0, p_base)
     return rng.binomial(n, p_base), rng.binomial(n, p_rl)
+
+
+# `--field` options mapping the columns `write_arithmetic_benchmark` writes.
+ARITHMETIC_FIELDS = ("--field", "key=unique_id", "--field", "statement=problem", "--field", "answer=answer")
+
+
+def write_arithmetic_benchmark(path: Path, count: int, *, factor: int, prefix: str) -> Path:
+    """A JSONL of `count` problems "What is i * factor?" with keys prefix+i (load with ARITHMETIC_FIELDS)."""
+    rows = (
+        {"problem": f"What is {i} * {factor}?", "answer": str(i * factor), "unique_id": f"{prefix}{i}"}
+        for i in range(count)
+    )
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -14,23 +13,14 @@ from sqlalchemy import func, select
 
 from app.core.db import make_engine, make_session_factory
 from app.models import ProblemStat, Run, Sample, WorkUnit, WorkUnitStatus
-from tests.helpers import CLI, run_cli
+from tests.helpers import ARITHMETIC_FIELDS, CLI, run_cli, write_arithmetic_benchmark
 
 pytestmark = pytest.mark.slow
-
-FIELDS = ("--field", "key=unique_id", "--field", "statement=problem", "--field", "answer=answer")
 
 
 def test_sigint_hands_the_unit_back(tmp_path: Path, tiny_model: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    toy = tmp_path / "toy.jsonl"
-    toy.write_text(
-        "\n".join(
-            json.dumps({"problem": f"{i} + 1 = ?", "answer": str(i + 1), "unique_id": f"i{i}"})
-            for i in range(40)
-        )
-        + "\n"
-    )
+    toy = write_arithmetic_benchmark(tmp_path / "toy.jsonl", 40, factor=1, prefix="i")
     run_id = int(
         run_cli(
             "enqueue",
@@ -42,7 +32,7 @@ def test_sigint_hands_the_unit_back(tmp_path: Path, tiny_model: Path) -> None:
             "math500",
             "--benchmark-file",
             str(toy),
-            *FIELDS,
+            *ARITHMETIC_FIELDS,
             "--n",
             "4",
             "--max-tokens",

@@ -3,7 +3,6 @@ exactly n samples per problem, none twice, no unit lost."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -15,9 +14,7 @@ from sqlalchemy import func, select
 
 from app.core.db import make_engine, make_session_factory
 from app.models import ProblemStat, Run, RunStatus, Sample, WorkUnit, WorkUnitStatus
-from tests.helpers import CLI, run_cli
-
-FIELDS = ("--field", "key=unique_id", "--field", "statement=problem", "--field", "answer=answer")
+from tests.helpers import ARITHMETIC_FIELDS, CLI, run_cli, write_arithmetic_benchmark
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -37,14 +34,7 @@ def _worker(url: str, log: Path) -> subprocess.Popen:
 
 
 def test_killed_worker_loses_nothing(postgres_url: str, tiny_model: Path, tmp_path: Path) -> None:
-    toy = tmp_path / "toy.jsonl"
-    toy.write_text(
-        "\n".join(
-            json.dumps({"problem": f"What is {i} * 3?", "answer": str(3 * i), "unique_id": f"k{i}"})
-            for i in range(PROBLEMS)
-        )
-        + "\n"
-    )
+    toy = write_arithmetic_benchmark(tmp_path / "toy.jsonl", PROBLEMS, factor=3, prefix="k")
     run_id = int(
         run_cli(
             "enqueue",
@@ -56,7 +46,7 @@ def test_killed_worker_loses_nothing(postgres_url: str, tiny_model: Path, tmp_pa
             "math500",
             "--benchmark-file",
             str(toy),
-            *FIELDS,
+            *ARITHMETIC_FIELDS,
             "--n",
             str(N),
             "--max-tokens",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -16,10 +15,8 @@ from sqlalchemy import func, select
 from app.core.db import make_engine, make_session_factory
 from app.models import ProblemStat, Run, RunStatus, Sample, Verdict
 from tests.conftest import missing_component, shared_data
-from tests.helpers import run_cli
+from tests.helpers import ARITHMETIC_FIELDS, run_cli, write_arithmetic_benchmark
 from tests.worker.conftest import require_module
-
-FIELDS = ("--field", "key=unique_id", "--field", "statement=problem", "--field", "answer=answer")
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
 
@@ -180,14 +177,7 @@ def test_openai_engine_against_a_real_vllm_server(tmp_path: Path, tiny_model: Pa
                 missing_component(f"a vLLM OpenAI server ({(tmp_path / 'server.log').read_text()[-2000:]})")
             time.sleep(1)
         base = f"http://127.0.0.1:{port}/v1"
-        problems = tmp_path / "toy.jsonl"
-        problems.write_text(
-            "\n".join(
-                json.dumps({"problem": f"What is {i} + {i}?", "answer": str(2 * i), "unique_id": f"t{i}"})
-                for i in range(5)
-            )
-            + "\n"
-        )
+        problems = write_arithmetic_benchmark(tmp_path / "toy.jsonl", 5, factor=2, prefix="t")
         url = f"sqlite:///{tmp_path / 'store.db'}"
         runs = []
         for template in ("qwen-boxed", "chat", "qwen-boxed"):
@@ -203,7 +193,7 @@ def test_openai_engine_against_a_real_vllm_server(tmp_path: Path, tiny_model: Pa
                 "math500",
                 "--benchmark-file",
                 str(problems),
-                *FIELDS,
+                *ARITHMETIC_FIELDS,
                 "--n",
                 "4",
                 "--max-tokens",
