@@ -709,6 +709,34 @@ def grade(
     err.print(f"run {run}: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
 
 
+def serve_store(sessions: sessionmaker[Session], host: str | None, port: int | None) -> None:
+    """Serve the API and the dashboard on `sessions`' store until interrupted."""
+    import uvicorn
+
+    from app.server import create_app
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    asgi = create_app(settings, sessions)
+    shown = f"[{host}]" if ":" in host else host
+    err.print(f"Coverscope dashboard: http://{shown}:{port}/  (API docs: http://{shown}:{port}/api/docs)")
+    uvicorn.run(asgi, host=host, port=port, log_level="warning")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default 127.0.0.1, COVERSCOPE_HOST).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port (default 8000, COVERSCOPE_PORT).")
+    ] = None,
+) -> None:
+    """Serve the dashboard at / and the API at /api/v1 (docs at /api/docs) on the configured store."""
+    serve_store(_sessions(), host, port)
+
+
 def main() -> None:
     """Console-script entry point: application errors become one line on stderr and exit status 1."""
     try:

@@ -140,3 +140,12 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.worker.tiny_model import make_tiny_model
 
     return make_tiny_model(tmp_path_factory.mktemp("tiny-qwen2"))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless Debian Chromium for the test session (Playwright); skipped, or failed in CI, if absent."""
+    from tests.browser import chromium
+
+    with chromium() as launched:
+        yield launched
