@@ -5,7 +5,9 @@ from __future__ import annotations
 from a2wsgi import WSGIMiddleware
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.routing import Match
 
 from app import __version__
 from app.api.errors import error_response, install_error_handlers
@@ -54,7 +56,22 @@ def create_app(
         "/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
     )
     def unknown_api_path(path: str, request: Request):
-        """Unknown API paths are a 404 in the error shape, not the dashboard's page."""
+        """Unknown API paths are a 404 in the error shape, not the dashboard's page; a known path asked
+        with the wrong method is a 405 naming the allowed ones."""
+        allowed = sorted(
+            {
+                method
+                for route in app.routes
+                if isinstance(route, APIRoute) and route.matches(request.scope)[0] is Match.PARTIAL
+                for method in route.methods
+            }
+        )
+        if allowed:
+            return error_response(
+                405,
+                f"{request.method} is not allowed on {request.url.path}; use {', '.join(allowed)}",
+                headers={"Allow": ", ".join(allowed)},
+            )
         return error_response(404, f"no API endpoint at {request.url.path}")
 
     if dashboard:

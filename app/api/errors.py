@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import AppError, InvalidInputError, NotFoundError
@@ -43,6 +44,21 @@ class ErrorBody(BaseModel):
     """The body of every error response."""
 
     error: ErrorDetail
+
+
+# The error statuses every route documents (with the one error body), for `APIRouter(responses=...)`.
+ERROR_RESPONSES: dict[int | str, dict] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (401, "No bearer token, or not a valid one (the header WWW-Authenticate says so)."),
+        (403, "Writes (or token-protected reads) are not enabled on this server."),
+        (404, "The named thing does not exist; the message says which."),
+        (409, "The request contradicts the store (e.g. deleting a running run)."),
+        (422, "A request field is invalid; `field` names it."),
+        (500, "An unexpected error; the server log has the details."),
+        (503, "The store (or a benchmark source) is not available."),
+    )
+}
 
 
 def error_response(status: int, message: str, *, field: str | None = None, headers=None) -> JSONResponse:
@@ -82,6 +98,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error_response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(DataError)
+    async def _data_error(_request: Request, exc: DataError) -> JSONResponse:
+        # A value the database cannot hold (out of range, malformed); the request was at fault.
+        log.info("database refused a value: %s", exc.orig)
+        return error_response(422, f"a value is outside what the store can hold ({type(exc.orig).__name__})")
 
     @app.exception_handler(Exception)
     async def _crash(_request: Request, exc: Exception) -> JSONResponse:

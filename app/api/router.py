@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app import __version__
+from app.api.routes import analysis, annotations, benchmarks, imports, models, problems, runs, samples
 
 router = APIRouter()
 
@@ -21,3 +22,7 @@ class Health(BaseModel):
 def health() -> Health:
     """Liveness check: the server answers."""
     return Health(status="ok", version=__version__)
+
+
+for module in (benchmarks, models, runs, problems, samples, annotations, analysis, imports):
+    router.include_router(module.router)
