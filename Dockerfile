@@ -23,7 +23,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     COVERSCOPE_PORT=8000
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
+COPY static ./static
 COPY app ./app
 COPY worker ./worker
 COPY migrations ./migrations
@@ -52,7 +53,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
+COPY static ./static
 COPY app ./app
 COPY worker ./worker
 COPY migrations ./migrations

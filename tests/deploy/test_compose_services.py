@@ -64,6 +64,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=600,
     )
     assert (target / "bin" / "coverscope").exists()
+    # the dashboard's own assets travel with the package (setup.py maps static/ to app/ui/static)
+    assert (target / "app" / "ui" / "static" / "coverscope.css").exists()
     return target
 
 

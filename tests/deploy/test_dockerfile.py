@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shlex
@@ -57,10 +58,23 @@ def _copied(stage: Stage) -> set[str]:
     return sources
 
 
+def _packaged_sources() -> set[str]:
+    """The top-level folders setup.py packages: its find_packages roots and its package_dir folders."""
+    tree = ast.parse((REPO / "setup.py").read_text())
+    sources: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "include":
+            sources |= {ast.literal_eval(item).rstrip("*") for item in node.value.elts}
+        if isinstance(node, ast.keyword) and node.arg == "package_dir":
+            sources |= {ast.literal_eval(value).split("/")[0] for value in node.value.values}
+    return sources
+
+
 def test_each_target_copies_what_pip_install_needs(stages: dict[str, Stage], pyproject: dict) -> None:
-    """pyproject.toml, its readme and every package it finds are in the image before `pip install`."""
-    packages = {p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]}
-    needed = {"pyproject.toml", pyproject["project"]["readme"], *packages}
+    """pyproject.toml, setup.py, the readme and every packaged folder are copied before `pip install`."""
+    packages = _packaged_sources()
+    assert {"app", "worker", "migrations", "static"} <= packages, packages
+    needed = {"pyproject.toml", "setup.py", pyproject["project"]["readme"], *packages}
     for name in ("app", "worker"):
         copied = _copied(stages[name])
         assert needed <= copied, f"{name} does not copy {sorted(needed - copied)}"
