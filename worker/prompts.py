@@ -22,6 +22,8 @@ Built-in templates (`TEMPLATES`):
   ```python block instead.
 - ``code-completion`` -- HumanEval-style problems: the prompt itself, raw, for the model to continue;
   MBPP-style problems: the task and its tests, then a request for the function in a ```python block.
+- ``arithmetic-fewshot`` -- for small chat models on the ``arithmetic`` benchmark: two worked examples
+  as earlier user/assistant turns, then the question, each user turn asking for "The answer is N".
 
 A template of your own is ``file:PATH``:
 
@@ -50,6 +52,20 @@ from worker.types import Prompt, TaskProblem
 
 BOXED_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{{}}."
 CODE_INSTRUCTION = "Write the Python function in a single ```python code block."
+ARITHMETIC_INSTRUCTION = 'Solve it step by step, then end with "The answer is" and the number.'
+# Two worked examples (not in the arithmetic benchmark) sent as earlier chat turns: without them
+# SmolLM2-135M-Instruct rambles until max_tokens (FACTS.md); with them it answers in 50-75 tokens on average.
+ARITHMETIC_EXAMPLES = (
+    (
+        "Mia has 8 oranges. She buys 3 bags with 4 oranges in each bag. How many oranges does Mia have now?",
+        "3 bags with 4 oranges each hold 3 * 4 = 12 oranges. 8 + 12 = 20. The answer is 20.",
+    ),
+    (
+        "A shop has 45 balloons. It sells 5 packs of 6 balloons and then gets 10 new balloons. "
+        "How many balloons does the shop have now?",
+        "5 packs of 6 balloons are 5 * 6 = 30 balloons. 45 - 30 = 15. 15 + 10 = 25. The answer is 25.",
+    ),
+)
 PLACEHOLDERS = ("question",)
 KINDS = ("math", "continue", "full")
 ROLES = ("system", "user", "assistant")
@@ -79,6 +95,21 @@ _BUILTIN: dict[str, dict[str, Any]] = {
     "code-completion": {
         "continue": {"text": "{question}"},
         "full": {"text": "{question}\n\n" + CODE_INSTRUCTION + "\n"},
+    },
+    "arithmetic-fewshot": {
+        "math": {
+            "messages": [
+                *(
+                    message
+                    for question, solution in ARITHMETIC_EXAMPLES
+                    for message in (
+                        {"role": "user", "content": question + "\n" + ARITHMETIC_INSTRUCTION},
+                        {"role": "assistant", "content": solution},
+                    )
+                ),
+                {"role": "user", "content": "{question}\n" + ARITHMETIC_INSTRUCTION},
+            ]
+        }
     },
 }
 TEMPLATES: tuple[str, ...] = tuple(_BUILTIN)

