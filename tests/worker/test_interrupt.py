@@ -17,10 +17,14 @@ from tests.helpers import ARITHMETIC_FIELDS, CLI, run_cli, write_arithmetic_benc
 
 pytestmark = pytest.mark.slow
 
+PROBLEMS = 120
+
 
 def test_sigint_hands_the_unit_back(tmp_path: Path, tiny_model: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    toy = write_arithmetic_benchmark(tmp_path / "toy.jsonl", 40, factor=1, prefix="i")
+    # Enough chunks that generation outlasts the grader's start-up on a loaded machine: the first chunk
+    # is stored (and Ctrl-C sent) while most of the unit is still to be generated.
+    toy = write_arithmetic_benchmark(tmp_path / "toy.jsonl", PROBLEMS, factor=1, prefix="i")
     run_id = int(
         run_cli(
             "enqueue",
@@ -38,7 +42,7 @@ def test_sigint_hands_the_unit_back(tmp_path: Path, tiny_model: Path) -> None:
             "--max-tokens",
             "48",
             "--unit-size",
-            "40",
+            str(PROBLEMS),
             "--dtype",
             "float32",
             database_url=url,
@@ -70,11 +74,12 @@ def test_sigint_hands_the_unit_back(tmp_path: Path, tiny_model: Path) -> None:
         assert unit.status is WorkUnitStatus.pending and unit.lease_owner is not None
         assert unit.lease_expires_at is None  # claimable at once, not after the lease runs out
         stored = session.scalar(select(func.count()).select_from(Sample).where(Sample.run_id == run_id))
-        assert 0 < stored < 160 and stored % 4 == 0  # whole problems only
+        assert 0 < stored < PROBLEMS * 4 and stored % 4 == 0  # whole problems only
         stats = session.scalars(select(ProblemStat).where(ProblemStat.run_id == run_id)).all()
         assert all(s.n + s.ungraded == 4 for s in stats) and len(stats) * 4 == stored
     # a new worker finishes the run from where it stopped
     run_cli("worker", database_url=url)
     with sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Sample).where(Sample.run_id == run_id)) == 160
+        stored = session.scalar(select(func.count()).select_from(Sample).where(Sample.run_id == run_id))
+        assert stored == PROBLEMS * 4
     engine.dispose()

@@ -22,6 +22,8 @@ class VllmEngine:
             self.tokenizer = llm.get_tokenizer()
             return
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+        # vLLM logs to stdout by default; stdout is the CLI's answer (run ids, --json), so log to stderr.
+        os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
         from vllm import LLM
 
         kwargs: dict[str, Any] = {
