@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -560,11 +561,12 @@ def _work(
         worker = Worker(
             session_factory=sessions, lease_s=lease_seconds, chunk_samples=chunk_samples, on_progress=advance
         )
+        received = _interrupt_on_signals()
         try:
             stats = worker.run(run_id=run_id, max_units=max_units)
         except KeyboardInterrupt:
             err.print("interrupted: the unit in flight was handed back; finished chunks are stored")
-            raise SystemExit(130) from None
+            raise SystemExit(128 + received.get("signal", signal.SIGINT)) from None
     err.print(
         f"worker {worker.owner}: {stats.units} units, {stats.samples} samples, {stats.tokens} tokens "
         f"(generate {stats.generate_s:.1f} s, grade {stats.grade_s:.1f} s)"
@@ -573,6 +575,24 @@ def _work(
         err.print(f"[yellow]warning:[/] {escape(line)}")
     if stats.errors and stats.units == 0:
         raise SystemExit(1)
+
+
+def _interrupt_on_signals() -> dict[str, int]:
+    """Make SIGINT and SIGTERM (`docker stop`, a batch scheduler) interrupt the worker the same way.
+
+    SIGINT is handled explicitly because a shell without job control starts background commands with
+    SIGINT ignored, and Python then installs no KeyboardInterrupt for it. The returned dict records
+    which signal arrived, for the exit status (128 + signal number).
+    """
+    received: dict[str, int] = {}
+
+    def interrupt(signum: int, _frame: Any) -> None:
+        received["signal"] = signum
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+    return received
 
 
 # Options shared by `enqueue` and `sample`, defined once.
