@@ -13,12 +13,16 @@ MAX_RENDERED_CHARS = 200_000
 
 
 def markdown_source(text: str | None) -> str:
-    """The Markdown a trace is rendered from: the text itself (HTML in it stays text), bounded in size."""
+    """The Markdown a trace is rendered from: the text itself (HTML in it stays text), bounded in size.
+
+    Markdown images are escaped to text: a model-written `![](https://...)` must not make the reader's
+    browser fetch anything.
+    """
     if not text:
         return "*(empty trace)*"
     if len(text) > MAX_RENDERED_CHARS:
-        return text[:MAX_RENDERED_CHARS] + "\n\n*(… cut here; the raw view shows the whole trace)*"
-    return text
+        text = text[:MAX_RENDERED_CHARS] + "\n\n*(… cut here; the raw view shows the whole trace)*"
+    return text.replace("![", "!\\[")
 
 
 def answer_span(text: str, answer: str | None) -> tuple[int, int] | None:

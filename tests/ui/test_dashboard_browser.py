@@ -258,6 +258,12 @@ def test_copied_links_open_the_same_view_in_a_fresh_browser(page, browser, store
     def coverage_view(p) -> dict:
         p.locator(".coverage-tile.active").wait_for()
         p.wait_for_load_state("networkidle")
+        # AG Grid renders its rows after the data arrives: wait for as many rows as the tile counts
+        shown = min(int(p.locator(".coverage-tile.active .tile-count").inner_text()), 20)
+        p.wait_for_function(
+            "n => document.querySelectorAll(\"#coverage-grid .ag-cell[col-id='key']\").length === n",
+            arg=shown,
+        )
         return {
             "tiles": p.locator(".coverage-tile").all_inner_texts(),
             "title": p.locator("#coverage-list-title").inner_text(),

@@ -171,3 +171,7 @@ def test_highlighted_text_marks_the_last_answer_and_keeps_everything_text():
     assert answer_span("the answer is 42.", " 42 ") == (14, 16)
     assert markdown_source("") == "*(empty trace)*"
     assert markdown_source("a" * 300_000).endswith("whole trace)*")
+    # a Markdown image in model output stays text: nothing is fetched from the URL it names
+    assert markdown_source("see ![x](https://evil.example/t.png) and ![y][ref]") == (
+        "see !\\[x](https://evil.example/t.png) and !\\[y][ref]"
+    )

@@ -18,6 +18,7 @@ from app.models import Verdict
 from app.services import browse
 from app.ui import store
 from app.ui.components import error_notice, fmt_rate, labelled, loading, notice, page_header, run_chip
+from app.ui.text import markdown_source
 from app.ui.urlstate import as_choice, as_int, as_int_list, as_text, href, search_string
 
 dash.register_page(__name__, path="/problem", title="Problem · Coverscope", name="Problem", order=3)
@@ -112,7 +113,9 @@ def layout(
                                     dbc.CardHeader("Statement"),
                                     dbc.CardBody(
                                         dcc.Markdown(
-                                            detail.statement or "*(no statement stored)*",
+                                            markdown_source(detail.statement)
+                                            if detail.statement
+                                            else "*(no statement stored)*",
                                             mathjax=True,
                                             className="statement markdown-body",
                                             id="problem-statement",
